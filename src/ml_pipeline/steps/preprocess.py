@@ -1,0 +1,68 @@
+"""Step 2: fit imputation and scaling on the train split only, and apply them to both splits."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ml_pipeline import manifest
+from ml_pipeline.atomic import staged_outputs
+from ml_pipeline.cli import StepResult, run_step, step_parser
+from ml_pipeline.errors import InputError
+from ml_pipeline.run_layout import RunLayout
+from ml_pipeline.wdbc import FEATURES, ID, LABEL
+
+STEP = "preprocess"
+
+
+def fit_preprocessor(train: pd.DataFrame, test: pd.DataFrame, *, origin: str):
+    """Fitting on the test split would leak it into the model; only train is seen here."""
+    from ml_pipeline.models import make_preprocessor
+
+    empty = [c for c in FEATURES if train[c].isna().all()]
+    if empty:
+        raise InputError(
+            f"{origin}: column(s) with no value in the train split: {', '.join(empty)}"
+        )
+    preprocessor = make_preprocessor().fit(train[list(FEATURES)])
+    return preprocessor, _transformed(preprocessor, train), _transformed(preprocessor, test)
+
+
+def _transformed(preprocessor, split: pd.DataFrame) -> pd.DataFrame:
+    features = preprocessor.transform(split[list(FEATURES)])
+    return pd.concat([split[[ID, LABEL]], features], axis=1)
+
+
+def _body(args: argparse.Namespace, layout: RunLayout) -> StepResult:
+    inputs = manifest.verify_inputs(layout, STEP, [layout.train_split, layout.test_split])
+    train = pd.read_parquet(layout.train_split)
+    test = pd.read_parquet(layout.test_split)
+    preprocessor, train_out, test_out = fit_preprocessor(
+        train, test, origin=str(layout.train_split)
+    )
+    with staged_outputs() as stage:
+        train_out.to_parquet(stage.path(layout.processed_train), index=False)
+        test_out.to_parquet(stage.path(layout.processed_test), index=False)
+        stage.write_bytes(layout.preprocessor, pickle.dumps(preprocessor, protocol=5))
+    return StepResult(
+        params={"imputer": "median", "scaler": "standard"},
+        inputs=inputs,
+        outputs=[layout.processed_train, layout.processed_test, layout.preprocessor],
+        versions=("numpy", "pandas", "pyarrow", "scikit-learn"),
+        summary={
+            "imputed_cells_train": int(train[list(FEATURES)].isna().sum().sum()),
+            "imputed_cells_test": int(test[list(FEATURES)].isna().sum().sum()),
+        },
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(STEP, step_parser(STEP, __doc__), _body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
