@@ -84,6 +84,11 @@ def run_step(
                 f"data root {layout.data_root} is not a directory; mount the shared volume "
                 "there or pass --data-root"
             )
+        if not os.access(layout.data_root, os.W_OK | os.X_OK):
+            raise InputError(
+                f"data root {layout.data_root} is not writable by uid {os.getuid()}; give that "
+                "user the folder (./shared_volume on the host) or set PIPELINE_UID/PIPELINE_GID"
+            )
         started, t0 = manifest.utc_now(), time.perf_counter()
         log.info("run %s: starting in %s", layout.run_id, layout.run_dir)
         result = body(args, layout)

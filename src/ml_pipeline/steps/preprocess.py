@@ -19,44 +19,44 @@ from ml_pipeline.wdbc import FEATURES, ID, LABEL
 STEP = "preprocess"
 
 
-def fit_preprocessor(train: pd.DataFrame, test: pd.DataFrame, *, origin: str):
+def fit_preprocessor(train: pd.DataFrame, *, origin: str):
     """Fitting on the test split would leak it into the model; only train is seen here."""
     from ml_pipeline.models import make_preprocessor
 
     empty = [c for c in FEATURES if train[c].isna().all()]
     if empty:
-        raise InputError(
-            f"{origin}: column(s) with no value in the train split: {', '.join(empty)}"
-        )
-    preprocessor = make_preprocessor().fit(train[list(FEATURES)])
-    return preprocessor, _transformed(preprocessor, train), _transformed(preprocessor, test)
+        raise InputError(f"{origin}: no value in the train split for: {', '.join(empty)}")
+    return make_preprocessor().fit(train[list(FEATURES)])
 
 
-def _transformed(preprocessor, split: pd.DataFrame) -> pd.DataFrame:
+def transform_split(preprocessor, split: pd.DataFrame) -> pd.DataFrame:
     features = preprocessor.transform(split[list(FEATURES)])
     return pd.concat([split[[ID, LABEL]], features], axis=1)
 
 
 def _body(args: argparse.Namespace, layout: RunLayout) -> StepResult:
     inputs = manifest.verify_inputs(layout, STEP, [layout.train_split, layout.test_split])
-    train = pd.read_parquet(layout.train_split)
-    test = pd.read_parquet(layout.test_split)
-    preprocessor, train_out, test_out = fit_preprocessor(
-        train, test, origin=str(layout.train_split)
-    )
+    imputed = {}
     with staged_outputs() as stage:
-        train_out.to_parquet(stage.path(layout.processed_train), index=False)
-        test_out.to_parquet(stage.path(layout.processed_test), index=False)
+        preprocessor = None
+        # One split in memory at a time keeps a million-row run well under 2 GiB.
+        for name, source, target in (
+            ("train", layout.train_split, layout.processed_train),
+            ("test", layout.test_split, layout.processed_test),
+        ):
+            split = pd.read_parquet(source)
+            imputed[f"imputed_cells_{name}"] = int(split[list(FEATURES)].isna().sum().sum())
+            if preprocessor is None:
+                preprocessor = fit_preprocessor(split, origin=str(source))
+            transform_split(preprocessor, split).to_parquet(stage.path(target), index=False)
+            del split
         stage.write_bytes(layout.preprocessor, pickle.dumps(preprocessor, protocol=5))
     return StepResult(
         params={"imputer": "median", "scaler": "standard"},
         inputs=inputs,
         outputs=[layout.processed_train, layout.processed_test, layout.preprocessor],
         versions=("numpy", "pandas", "pyarrow", "scikit-learn"),
-        summary={
-            "imputed_cells_train": int(train[list(FEATURES)].isna().sum().sum()),
-            "imputed_cells_test": int(test[list(FEATURES)].isna().sum().sum()),
-        },
+        summary=imputed,
     )
 
 

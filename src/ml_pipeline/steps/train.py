@@ -19,9 +19,10 @@ from ml_pipeline.models import (
     DEFAULT_MODEL,
     MODELS,
     SEARCH_GRIDS,
+    THRESHOLD_CV_REPEATS,
     make_classifier,
     make_cv,
-    threshold_for_recall,
+    tune_threshold,
 )
 from ml_pipeline.run_layout import RunLayout
 from ml_pipeline.wdbc import FEATURES, LABEL, is_malignant
@@ -44,7 +45,7 @@ def train_model(
     so no fold's scaler has seen its validation rows; the final fit reuses the preprocessor
     that the preprocess step fitted on the full train split."""
     from sklearn.base import clone
-    from sklearn.model_selection import FixedThresholdClassifier, GridSearchCV, cross_val_predict
+    from sklearn.model_selection import FixedThresholdClassifier, GridSearchCV
     from sklearn.pipeline import Pipeline
 
     y = is_malignant(raw_train[LABEL])
@@ -62,17 +63,20 @@ def train_model(
         log.info("search: best %s (cv roc_auc %.4f)", best, searcher.best_score_)
     threshold = 0.5
     if target_recall is not None:
-        probabilities = cross_val_predict(
+        threshold = tune_threshold(
             cv_pipeline.set_params(classifier=clone(classifier)),
             raw_train[list(FEATURES)],
             y,
-            cv=make_cv(random_state),
-            method="predict_proba",
-        )[:, 1]
-        threshold = threshold_for_recall(y, probabilities, target_recall=target_recall)
+            target_recall=target_recall,
+            random_state=random_state,
+        )
         summary.update(threshold_from_cv=round(threshold, 6))
         log.info(
-            "threshold %.4f meets recall %.3f on %d-fold cv", threshold, target_recall, CV_FOLDS
+            "threshold %.4f meets recall %.3f on %d x %d-fold cv",
+            threshold,
+            target_recall,
+            THRESHOLD_CV_REPEATS,
+            CV_FOLDS,
         )
     final = FixedThresholdClassifier(
         classifier, threshold=threshold, response_method="predict_proba"

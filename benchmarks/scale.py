@@ -1,0 +1,69 @@
+"""Seconds and peak memory of each step on WDBC-shaped files of 1e4, 1e5 and 1e6 rows.
+
+Each step runs as its own process, exactly as its container's entrypoint runs it
+(`python -m ml_pipeline.steps.<step>`), and its peak RSS comes from wait4().
+
+    python benchmarks/scale.py [--rows 10000 100000 1000000] [--workdir /tmp/scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from make_wdbc_like import make_rows
+from pyarrow import csv as pacsv
+
+STEPS = ("load_data", "preprocess", "train", "evaluate", "upload")
+LIMIT_S, LIMIT_MIB = 120, 2048
+
+
+def run_step(step: str, args: list[str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"ml_pipeline.steps.{step}", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{step} failed:\n{stderr.decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/ml-pipeline-scale"))
+    args = parser.parse_args()
+    print("| rows | " + " | ".join(STEPS) + " | total s | worst peak MiB |")
+    print("|---|" + "---|" * (len(STEPS) + 2))
+    failed = False
+    for rows in args.rows:
+        root = args.workdir / f"rows-{rows}"
+        shutil.rmtree(root, ignore_errors=True)
+        source = root / "input" / "wdbc.csv"
+        source.parent.mkdir(parents=True)
+        pacsv.write_csv(make_rows(rows), source)
+        cells, total, worst = [], 0.0, 0.0
+        for step in STEPS:
+            extra = ["--source", str(source)] if step == "load_data" else []
+            seconds, mib = run_step(step, ["--run-id", "bench", "--data-root", str(root), *extra])
+            cells.append(f"{seconds:.1f} s / {mib:.0f} MiB")
+            total, worst = total + seconds, max(worst, mib)
+        failed |= total > LIMIT_S or worst > LIMIT_MIB
+        print(f"| {rows:,} | " + " | ".join(cells) + f" | {total:.1f} | {worst:.0f} |", flush=True)
+        shutil.rmtree(root, ignore_errors=True)
+    if failed:
+        raise SystemExit(f"over the target: {LIMIT_S} s end to end, {LIMIT_MIB} MiB per step")
+
+
+if __name__ == "__main__":
+    main()
