@@ -11,6 +11,8 @@ import pytest
 from ml_pipeline.sources import load_source
 from ml_pipeline.wdbc import FEATURES, ID, LABEL
 
+pytest_plugins = ["tests.fake_gdrive.testing"]
+
 STEP_ORDER = ("load_data", "preprocess", "train", "evaluate", "upload")
 
 

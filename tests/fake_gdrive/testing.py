@@ -1,8 +1,21 @@
-"""Pointing the real Google client libraries at a fake, for pytest (takes its monkeypatch)."""
+"""Pointing the real Google client libraries at a fake, for pytest: a plugin that tests/conftest.py
+loads, so every test can ask for the `fake` fixture."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
+
+from tests.fake_gdrive import FakeGoogle
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """A fake Google (token endpoint and Drive v3) over TLS on loopback, trusted by the client."""
+    with FakeGoogle(tmp_path / "fake") as server:
+        trust_fake(monkeypatch, server.ca_file)
+        yield server
 
 
 def trust_fake(monkeypatch, ca_file: Path) -> None:

@@ -15,19 +15,11 @@ import pytest
 from ml_pipeline.errors import InputError
 from ml_pipeline.upload_targets._gdrive_retry import DriveRetryError, RetryPolicy
 from ml_pipeline.upload_targets.gdrive import publish
-from tests.fake_gdrive import DRIVE_SCOPE, FakeGoogle
-from tests.fake_gdrive.testing import trust_fake
+from tests.fake_gdrive import DRIVE_SCOPE
 
 KIB = 1024
 FAST = RetryPolicy(max_attempts=5, initial_delay=0.001, max_delay=0.01, max_elapsed=10)
 USER = "alice@hospital.example"
-
-
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
-    with FakeGoogle(tmp_path / "fake") as server:
-        trust_fake(monkeypatch, server.ca_file)
-        yield server
 
 
 @pytest.fixture

@@ -12,18 +12,9 @@ import pytest
 
 from ml_pipeline.errors import InputError
 from ml_pipeline.upload_targets.gdrive import RetryPolicy, publish
-from tests.fake_gdrive import FakeGoogle
-from tests.fake_gdrive.testing import trust_fake
 
 FAST = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.01)
 USER = "alice@hospital.example"
-
-
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
-    with FakeGoogle(tmp_path / "fake") as server:
-        trust_fake(monkeypatch, server.ca_file)
-        yield server
 
 
 @pytest.fixture
