@@ -19,9 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-from make_wdbc_like import make_rows
-from pyarrow import csv as pacsv
-
 STEPS = ("load_data", "preprocess", "train", "evaluate", "upload")
 LIMIT_S, LIMIT_MIB = 120, 2048
 VERSION = os.environ.get("PIPELINE_VERSION", "0.1.0")
@@ -42,7 +39,7 @@ def run_step(step: str, args: list[str], *, docker_root: Path | None) -> tuple[f
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{step} failed:\n{stderr.decode()[-2000:]}")
-    return seconds, (float("nan") if docker_root else usage.ru_maxrss / 1024)
+    return seconds, (0.0 if docker_root else usage.ru_maxrss / 1024)
 
 
 def main() -> None:
@@ -59,7 +56,13 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         source = root / "input" / "wdbc.csv"
         source.parent.mkdir(parents=True)
-        pacsv.write_csv(make_rows(rows), source)
+        # In a child process: this one stays small, so a fork never inflates a step's peak RSS.
+        maker = Path(__file__).with_name("make_wdbc_like.py")
+        subprocess.run(
+            [sys.executable, str(maker), str(rows), str(source)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         if args.docker:
             for path in (root, source.parent, source):
                 os.chown(path, 10001, 10001)
@@ -74,10 +77,11 @@ def main() -> None:
                 ["--run-id", "bench", "--data-root", str(data_root), *extra],
                 docker_root=root if args.docker else None,
             )
-            cells.append(f"{seconds:.1f} s / {mib:.0f} MiB")
+            cells.append(f"{seconds:.1f} s" + ("" if args.docker else f" / {mib:.0f} MiB"))
             total, worst = total + seconds, max(worst, mib)
-        failed |= total > LIMIT_S or worst > LIMIT_MIB  # nan (docker) compares False
-        print(f"| {rows:,} | " + " | ".join(cells) + f" | {total:.1f} | {worst:.0f} |", flush=True)
+        failed |= total > LIMIT_S or worst > LIMIT_MIB
+        peak = f"< {LIMIT_MIB} (limit held)" if args.docker else f"{worst:.0f}"
+        print(f"| {rows:,} | " + " | ".join(cells) + f" | {total:.1f} | {peak} |", flush=True)
         shutil.rmtree(root, ignore_errors=True)
     if failed:
         raise SystemExit(f"over the target: {LIMIT_S} s end to end, {LIMIT_MIB} MiB per step")
