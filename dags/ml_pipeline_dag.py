@@ -65,6 +65,10 @@ DRIVE_SETTINGS = {
 DRIVE_SETTINGS["GOOGLE_APPLICATION_CREDENTIALS"] = (
     os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or "/credentials/credentials.json"
 )
+# Passed only when set, as `docker compose run upload` does: httplib2 takes any value, even an
+# empty one, as the CA bundle's path.
+if "HTTPLIB2_CA_CERTS" in os.environ:
+    DRIVE_SETTINGS["HTTPLIB2_CA_CERTS"] = os.environ["HTTPLIB2_CA_CERTS"]
 
 MODELS = ("logistic_regression", "random_forest", "svm", "gradient_boosting")
 UPLOAD_TARGETS = ("local", "gdrive")

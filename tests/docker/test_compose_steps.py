@@ -62,6 +62,7 @@ def test_upload_service_gets_drive_settings_and_read_only_credentials(config):
         "GOOGLE_APPLICATION_CREDENTIALS",
         "DRIVE_IMPERSONATE",
         "DRIVE_API_ENDPOINT",
+        "HTTPLIB2_CA_CERTS",  # no value in the file: passed only when set
     }
     (credentials,) = [v for v in upload["volumes"] if v["target"] == "/credentials"]
     assert credentials["source"] == str(REPO / "credentials")

@@ -3,7 +3,9 @@ ml_pipeline_dag triggered through Airflow's REST API with a token for the config
 
 The stack runs from a copy of the repository's build inputs under its own project, volume,
 network, image tag and port, so it touches neither the checkout's ./shared_volume nor a stack
-that is already running; `docker compose down -v` removes it at the end.
+that is already running; `docker compose down -v` removes it at the end. It is configured for
+Google Drive as a user would be, but against the fake Google server running as a service on the
+egress network (fake_gdrive_service.py); `local` stays the runs' default upload target.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fake_gdrive_service
 import pytest
+from fake_gdrive_service import FakeDrive, step_networks
 
 from ml_pipeline.run_layout import STEPS
 from ml_pipeline.wdbc import FEATURES
@@ -103,6 +107,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     (root / "credentials").mkdir()
     for path in (root / "shared_volume", root / "shared_volume" / "input"):
         os.chown(path, UID, GID)
+    drive_settings = fake_gdrive_service.prepare(root, UID, GID)
     suffix = uuid.uuid4().hex[:8]
     env = {
         "COMPOSE_PROJECT_NAME": f"ml-pipeline-e2e-{suffix}",
@@ -115,6 +120,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "AIRFLOW_ADMIN_USER": "e2e-admin",
         "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(18),
         "AIRFLOW_UI_PORT": str(free_port()),
+        **drive_settings,
     }
     client = AirflowClient(
         f"http://localhost:{env['AIRFLOW_UI_PORT']}",
@@ -136,6 +142,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         print(f"\nstack timings: {json.dumps(stack.timings, indent=1)}")
         compose(root, env, "down", "--volumes", "--remove-orphans", timeout=300)
         images = [f"ml-pipeline/{name}:{env['PIPELINE_VERSION']}" for name in (*STEPS, "airflow")]
+        images.append(f"{fake_gdrive_service.IMAGE}:{env['PIPELINE_VERSION']}")
         subprocess.run(["docker", "image", "rm", *images], capture_output=True, check=False)
 
 
@@ -168,6 +175,15 @@ def check_no_step_container_left(stack: Stack) -> None:
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert left == []
+
+
+@pytest.fixture(scope="module")
+def fake_drive(stack) -> FakeDrive:
+    """The fake Google service, with its key and CA where the upload task reads them."""
+    ps = compose(stack.root, stack.env, "ps", "--quiet", fake_gdrive_service.SERVICE)
+    assert ps.stdout.strip(), f"the fake Google service is not running: {ps.stderr}"
+    key = fake_gdrive_service.install_key(stack.root, UID, GID)
+    return FakeDrive(ps.stdout.strip(), key)
 
 
 def test_the_login_and_generated_secrets_stay_out_of_the_logs(stack):
@@ -235,4 +251,57 @@ def test_two_runs_at_once_keep_their_files_apart(stack):
         assert metrics["model"] == model
     first, second = (runs[r] for r in models)
     assert first["start_date"] < second["end_date"] and second["start_date"] < first["end_date"]
+    check_no_step_container_left(stack)
+
+
+def test_gdrive_run_publishes_to_the_fake_over_the_egress_network_only(stack, fake_drive):
+    run_id = "e2e-gdrive"
+    started = time.monotonic()
+    with step_networks(stack.env["PIPELINE_VERSION"]) as joined:
+        run = stack.run(run_id, upload_target="gdrive")
+    stack.timings["gdrive_trigger_to_success_s"] = time.monotonic() - started
+    assert run["state"] == "success", stack.client.first_error(DAG_ID, run_id)
+
+    run_dir = stack.run_dir(run_id)
+    manifest = check_run_dir(run_dir, run_id)
+    sent = manifest["steps"]["upload"]["inputs"]  # path -> sha256 of what was uploaded
+    paths = {Path(rel).name: rel for rel in sent}
+    receipt = json.loads((run_dir / "results" / "upload_receipt.json").read_text())
+    assert receipt["target"] == "gdrive"
+    assert (
+        sorted(f["name"] for f in receipt["files"])
+        == sorted(paths)
+        == sorted(
+            ["metrics.json", "model.pkl", "manifest.json", "confusion_matrix.png", "roc_curve.png"]
+        )
+    )
+
+    state = fake_drive.state()
+    assert state["token_claims"] and all(r["status"] == 200 for r in state["requests"])
+    [folder] = [f for f in state["files"] if f["parents"] == [fake_gdrive_service.FOLDER_ID]]
+    assert (folder["name"], folder["id"]) == (run_id, receipt["folder"]["id"])
+    stored = {f["name"]: f for f in state["files"] if f["parents"] == [folder["id"]]}
+    assert sorted(stored) == sorted(paths)
+    for entry in receipt["files"]:
+        name, item = entry["name"], stored[entry["name"]]
+        data = fake_drive.content(item["id"])
+        assert item["id"] == entry["id"], name
+        assert hashlib.md5(data).hexdigest() == item["md5Checksum"] == entry["md5"], name
+        assert len(data) == int(item["size"]) == entry["size"], name
+        assert hashlib.sha256(data).hexdigest() == sent[paths[name]], name
+        if name != "manifest.json":  # the manifest went up as it stood before this step
+            assert data == (run_dir / paths[name]).read_bytes(), name
+    published_manifest = json.loads(fake_drive.content(stored["manifest.json"]["id"]))
+    assert list(published_manifest["steps"]) == list(STEPS[:-1])
+
+    key_lines = [line for line in fake_drive.private_key.splitlines() if "PRIVATE KEY" not in line]
+    logs = {step: stack.client.task_log(DAG_ID, run_id, step) for step in STEPS}
+    logs["compose"] = compose(stack.root, stack.env, "logs", "--no-color").stdout
+    assert "uploaded model.pkl" in logs["upload"], logs["upload"][-2000:]
+    for where, log in logs.items():
+        assert not [line for line in key_lines if line in log], f"key material in {where} log"
+
+    egress = stack.env["PIPELINE_EGRESS_NETWORK"]
+    assert joined == {"upload": {egress}, **{step: {"none"} for step in STEPS[:-1]}}
+    assert fake_drive.networks() == ({egress}, {})  # reachable over the egress network only
     check_no_step_container_left(stack)

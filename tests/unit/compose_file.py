@@ -40,5 +40,17 @@ def interpolate(value, env: dict[str, str]):
 
 
 def load_compose(env: dict[str, str] | None = None) -> dict:
-    """docker-compose.yml as compose reads it; by default with an empty environment (defaults)."""
-    return interpolate(yaml.safe_load((REPO / "docker-compose.yml").read_text()), env or {})
+    """docker-compose.yml as compose reads it; by default with an empty environment (defaults).
+
+    A service's `NAME:` with no value takes NAME from the environment, as compose does; unset,
+    it stays None (compose then leaves it out of the container's environment).
+    """
+    env = env or {}
+    compose = interpolate(yaml.safe_load((REPO / "docker-compose.yml").read_text()), env)
+    for service in compose["services"].values():
+        variables = service.get("environment")
+        if isinstance(variables, dict):
+            for name, value in variables.items():
+                if value is None:
+                    variables[name] = env.get(name)
+    return compose

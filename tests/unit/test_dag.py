@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import sys
 from unittest import mock
 
@@ -32,14 +33,27 @@ def compose() -> dict:
     return load_compose()
 
 
-@pytest.fixture(scope="module")
-def dag(compose):
-    """The DAG as the DAG processor parses it, in the environment compose gives Airflow."""
-    environment = {k: str(v) for k, v in compose["x-airflow-common"]["environment"].items()}
-    with mock.patch.dict("os.environ", environment):
+def parse_dag(compose: dict):
+    """The DAG as Airflow parses it, in the environment compose gives the scheduler (which runs
+    the tasks; the DAG processor gets the same)."""
+    scheduler = compose["services"]["airflow-scheduler"]
+    with mock.patch.dict("os.environ", container_env(scheduler)):
+        for name, value in scheduler["environment"].items():
+            if value is None:  # unset for compose, so unset here whatever this shell has
+                os.environ.pop(name, None)
         bag = DagBag(dag_folder=REPO / "dags")
     assert bag.import_errors == {}
     return bag.dags[DAG_ID]
+
+
+@pytest.fixture(scope="module")
+def dag(compose):
+    return parse_dag(compose)
+
+
+def container_env(service: dict) -> dict[str, str]:
+    """A compose service's environment as its container gets it (a None value is left out)."""
+    return {k: str(v) for k, v in service.get("environment", {}).items() if v is not None}
 
 
 def render(dag, value, **params):
@@ -115,8 +129,34 @@ def test_task_runs_what_compose_builds(dag, compose, step):
     assert [m["target"] for m in task.mounts if m["type"] == "tmpfs"] == service["tmpfs"]
     hardening = sys.modules[type(task).__module__].HARDENING  # what the DAG adds to the host config
     assert hardening["read_only"] == service.get("read_only", False)
-    expected_env = {"RUN_ID": "manual__2026-01-01T00:00:00+00:00", **service.get("environment", {})}
+    expected_env = {"RUN_ID": "manual__2026-01-01T00:00:00+00:00", **container_env(service)}
     assert render(dag, task.environment) == expected_env
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({}, id="defaults"),
+        pytest.param(
+            {
+                "DRIVE_FOLDER_ID": "1ResultsFolder",
+                "DRIVE_IMPERSONATE": "someone@example.org",
+                "DRIVE_API_ENDPOINT": "https://drive.example.org",
+                "GOOGLE_APPLICATION_CREDENTIALS": "/credentials/key.json",
+                "HTTPLIB2_CA_CERTS": "/credentials/ca.pem",
+            },
+            id="drive-configured",
+        ),
+    ],
+)
+def test_upload_task_gets_the_drive_settings_compose_gives_upload(settings):
+    """.env -> compose -> Airflow's environment -> the DAG: the same as `compose run upload`."""
+    configured = load_compose(settings)
+    dag = parse_dag(configured)
+    expected = container_env(configured["services"]["upload"])
+    rendered = render(dag, dag.get_task("upload").environment)
+    assert rendered == {"RUN_ID": "manual__2026-01-01T00:00:00+00:00", **expected}
+    assert rendered.get("HTTPLIB2_CA_CERTS") == settings.get("HTTPLIB2_CA_CERTS")
 
 
 @pytest.mark.parametrize("step", [pytest.param(s, id=s) for s in STEPS])

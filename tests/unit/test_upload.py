@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from conftest import run_cli, run_steps
 
@@ -37,6 +40,22 @@ def test_gdrive_without_a_folder_is_a_clear_error(data_root, capsys, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == (
         "error: --target gdrive needs a folder: set DRIVE_FOLDER_ID or pass --drive-folder-id"
+    )
+
+
+def test_gdrive_with_a_missing_ca_bundle_is_a_clear_error(data_root):
+    """In a fresh interpreter: httplib2 reads HTTPLIB2_CA_CERTS when it is first imported."""
+    run_steps(data_root, "r1", "evaluate")
+    env = {**os.environ, "HTTPLIB2_CA_CERTS": "/nonexistent/ca.pem", "DRIVE_FOLDER_ID": "1abc"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ml_pipeline.steps.upload", "--run-id", "r1",
+         "--data-root", str(data_root), "--target", "gdrive"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: HTTPLIB2_CA_CERTS='/nonexistent/ca.pem' is not a file; "
+        "point it at a PEM CA bundle or unset it"
     )
 
 

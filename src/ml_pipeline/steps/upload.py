@@ -33,6 +33,9 @@ def publish_run(
             raise InputError(
                 "--target gdrive needs a folder: set DRIVE_FOLDER_ID or pass --drive-folder-id"
             )
+        from ml_pipeline.upload_targets._gdrive_auth import check_ca_bundle
+
+        check_ca_bundle()  # before gdrive imports Google's client, which reads it
         from ml_pipeline.upload_targets import gdrive
 
         return gdrive.publish(

@@ -100,24 +100,28 @@ def drive_base_url(api_endpoint: str | None) -> str | None:
     return (url if url.endswith("/drive/v3") else url + "/drive/v3") + "/"
 
 
+def check_ca_bundle() -> None:
+    """HTTPLIB2_CA_CERTS, if set, must name a file. Call it before Google's client is imported:
+    httplib2 reads the variable at its import and then fails with a bare RuntimeError."""
+    path = os.environ.get("HTTPLIB2_CA_CERTS")
+    if path is not None and not os.path.isfile(path):
+        raise InputError(
+            f"HTTPLIB2_CA_CERTS={path!r} is not a file; point it at a PEM CA bundle or unset it"
+        )
+
+
 def build_drive(credentials, api_endpoint: str | None, timeout: float):
     """A Drive v3 client whose API calls and token requests share one httplib2 transport.
 
     The CA bundle comes from httplib2's own HTTPLIB2_CA_CERTS variable, read now rather than at
     httplib2's import, so a test CA set by the caller is honoured.
     """
+    check_ca_bundle()
     import google_auth_httplib2
     import httplib2
     from googleapiclient import discovery
 
-    try:
-        ca_certs = httplib2.certs.where()
-    except RuntimeError:
-        raise InputError(
-            f"HTTPLIB2_CA_CERTS={os.environ.get('HTTPLIB2_CA_CERTS')!r} is not "
-            "a file; point it at a PEM CA bundle or unset it"
-        ) from None
-    http = httplib2.Http(ca_certs=ca_certs, timeout=timeout)
+    http = httplib2.Http(ca_certs=httplib2.certs.where(), timeout=timeout)
     # Drive answers 308 to mean "resume incomplete", not "permanent redirect".
     http.redirect_codes = http.redirect_codes - {308}
     authed = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
