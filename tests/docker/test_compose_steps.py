@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from docker_support import ML_STEPS, REPO, STEPS, VERSION, docker, require_engine, tail
+from project_copy import copy_build_inputs
 
 pytestmark = pytest.mark.docker
 
@@ -85,15 +86,7 @@ def project(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A copy of the repository's build inputs in a fresh directory, with its own volume name
     and image tag so that nothing here touches the real ones."""
     require_engine()
-    root = tmp_path_factory.mktemp("project")
-    for name in ("docker-compose.yml", ".dockerignore"):
-        shutil.copy2(REPO / name, root / name)
-    for name in ("requirements", "src", "images"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "shared_volume" / "input").mkdir(parents=True)
-    (root / "credentials").mkdir()
-    for path in (root / "shared_volume", root / "shared_volume" / "input"):
-        os.chown(path, UID, GID)
+    root = copy_build_inputs(tmp_path_factory.mktemp("project"), uid=UID, gid=GID)
     suffix = uuid.uuid4().hex[:8]
     env = {
         "COMPOSE_PROJECT_NAME": f"ml-pipeline-test-{suffix}",

@@ -28,6 +28,7 @@ from pathlib import Path
 import fake_gdrive_service
 import pytest
 from fake_gdrive_service import FakeDrive, step_networks
+from project_copy import copy_build_inputs
 
 from ml_pipeline.run_layout import STEPS
 from ml_pipeline.wdbc import FEATURES
@@ -98,15 +99,7 @@ def require_engine() -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     require_engine()
-    root = tmp_path_factory.mktemp("stack")
-    for name in ("docker-compose.yml", ".dockerignore"):
-        shutil.copy2(REPO / name, root / name)
-    for name in ("requirements", "src", "images", "dags"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "shared_volume" / "input").mkdir(parents=True)
-    (root / "credentials").mkdir()
-    for path in (root / "shared_volume", root / "shared_volume" / "input"):
-        os.chown(path, UID, GID)
+    root = copy_build_inputs(tmp_path_factory.mktemp("stack"), uid=UID, gid=GID, extra=("dags",))
     drive_settings = fake_gdrive_service.prepare(root, UID, GID)
     suffix = uuid.uuid4().hex[:8]
     env = {
